@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only (read params, call gan_core, publish results)."""

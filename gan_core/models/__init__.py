@@ -1,0 +1,1 @@
+"""Networks only: the `dcgan` and `thesis` families for GAN, cGAN and inpainting."""
