@@ -47,6 +47,15 @@ def tracking_uri(tracking_cfg: TrackingConfig, project_root: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or tracking_cfg.uri or f"sqlite:///{Path(project_root).resolve() / 'mlflow.db'}"
 
 
+def tracking_uri_from_params(params_path: Path) -> str:
+    """The store a CLI should use: tracking_uri of params.yaml's tracking block (defaults if the file is absent)."""
+    from gan_core.config import load_params
+
+    params_path = Path(params_path)
+    cfg = load_params(params_path).tracking if params_path.is_file() else TrackingConfig()
+    return tracking_uri(cfg, params_path.resolve().parent)
+
+
 def artifact_location(tracking_cfg: TrackingConfig, project_root: Path) -> str:
     """Explicit artifact root: without it MLflow writes to ./mlruns of whatever the cwd is."""
     return (Path(project_root).resolve() / tracking_cfg.artifact_root).as_uri()
@@ -273,14 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("champions", help="list each model's champion version")
     args = parser.parse_args(argv)
 
-    from gan_core.config import ConfigError, load_params
+    from gan_core.config import ConfigError
 
-    params_path = Path(args.params)
     try:
-        cfg = load_params(params_path).tracking if params_path.is_file() else TrackingConfig()
+        uri = tracking_uri_from_params(Path(args.params))
     except ConfigError as error:
         parser.error(str(error))
-    uri = tracking_uri(cfg, params_path.resolve().parent)
     if args.command == "promote":
         try:
             decision = promote(registered_name(args.model), args.version, tracking_uri=uri)

@@ -190,12 +190,12 @@ class InpaintingPyfunc(GeneratorPyfunc):
         fmt = _format_knob(knobs)
         results: dict[str, list[np.ndarray]] = {"inpainted": [], "std": [], "samples": []}
         for index, row in enumerate(rows.itertuples(index=False)):
-            image = torch.from_numpy(self._image(row.image, index))[None]  # (1, C, H, W)
-            box = self._box(row.top, row.left, index)
-            maps = uncertainty_maps(self.net, image, box, k, seed=seed)
-            results["inpainted"].append(maps.mean[0].numpy())
-            results["std"].append(maps.std[0].numpy())
-            results["samples"].append(maps.samples[:RETURNED_SAMPLES, 0].numpy())
+            image = torch.from_numpy(self._image(row.image, index))  # (C, H, W)
+            maps = uncertainty_maps(self.net, image, self._box(row.top, row.left, index), k, seed=seed,
+                                    return_samples=min(k, RETURNED_SAMPLES))
+            results["inpainted"].append(maps.mean.numpy())
+            results["std"].append(maps.std.numpy())
+            results["samples"].append(maps.samples.numpy())
         return {key: _encode_images(np.stack(value), fmt) for key, value in results.items()}
 
     def _image(self, value: Any, index: int) -> np.ndarray:
@@ -220,8 +220,8 @@ class InpaintingPyfunc(GeneratorPyfunc):
             raise bad_request(f"inputs.image[{index}]: values must be finite and in [0, 1]")
         return image
 
-    def _box(self, top: Any, left: Any, index: int) -> torch.Tensor:
-        """The hole's (top, left) as a (1, 2) tensor, checked so the hole lies inside the image with context."""
+    def _box(self, top: Any, left: Any, index: int) -> tuple[int, int]:
+        """The hole's (top, left), checked so the hole lies inside the image with context on every side."""
         from gan_core.data.masks import validate_box
 
         for name, value in (("top", top), ("left", left)):
@@ -231,7 +231,7 @@ class InpaintingPyfunc(GeneratorPyfunc):
             validate_box(self.cfg.image_size, int(top), int(left), self.cfg.hole_box()[2])
         except ValueError as error:
             raise bad_request(f"inputs[{index}]: {error}") from None
-        return torch.tensor([[int(top), int(left)]])
+        return int(top), int(left)
 
 
 PYFUNCS: dict[str, type[GeneratorPyfunc]] = {cls.task: cls for cls in (SamplePyfunc, ConditionalSamplePyfunc, InpaintingPyfunc)}
