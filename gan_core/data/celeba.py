@@ -2,9 +2,8 @@
 
 Reads torchvision's layout (`<root>/celeba/img_align_celeba/*.jpg` with the official list files
 in `<root>/celeba/`) or any plain folder of images. Each image is centre-cropped to a square
-(178 px for aligned CelebA, 178x218) and resized with antialiasing. Images are decoded straight
-to (C, H, W) by torchvision, so channels are never reshaped into place (the thesis code
-reshaped HWC arrays to CHW and scrambled the pixels).
+(178 px for aligned CelebA, 178x218) and resized with antialiasing. Decoded HWC pixels become
+CHW by a permute, never a reshape (the thesis code reshaped and scrambled the pixels).
 """
 
 from __future__ import annotations
@@ -14,8 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image
+from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as F
 
 from gan_core.atomic import atomic_torch_save
@@ -88,9 +88,11 @@ def load_celeba(root: str | os.PathLike[str], size: int, cache_dir: str | os.Pat
 def decode_face(path: Path, size: int) -> torch.Tensor:
     """One image as uint8 (3, size, size): centre square crop, antialiased resize."""
     try:
-        image = decode_image(str(path), mode=ImageReadMode.RGB)  # (3, H, W)
-    except RuntimeError as error:
+        with Image.open(path) as opened:
+            pixels = np.array(opened.convert("RGB"))  # (H, W, 3); convert() decodes the whole file
+    except (OSError, SyntaxError, UnidentifiedImageError) as error:
         raise DataError(f"{path}: cannot decode image ({error})") from None
+    image = torch.from_numpy(pixels).permute(2, 0, 1)  # (3, H, W): a permute moves axes, a reshape would scramble them
     side = min(image.shape[1:])
     square = F.center_crop(image, [side, side])
     return F.resize(square, [size, size], antialias=True)
