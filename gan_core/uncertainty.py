@@ -125,7 +125,7 @@ def uncertainty_maps(
     validate_box(inpainter.image_size, top, left, size)
 
     device = _device_of(inpainter)
-    holed = cut_hole(image.to(device), fixed_boxes(1, top, left, device), size)  # (1, C, H, W)
+    holed = cut_hole(image.to(device).float(), fixed_boxes(1, top, left, device), size)  # (1, C, H, W), float32 like the nets
     noise, moments, samples = _NoiseStream(inpainter.nz, seed), _RunningMoments(), []
     with evaluation_mode(inpainter), torch.no_grad():
         for start in range(0, k, chunk):
