@@ -3,7 +3,8 @@
 A background thread polls the registry; when the alias points at a new version it loads that version
 while the old one keeps answering, then swaps one reference. Each request reads the reference once, so
 it is answered wholly by one version, and the version is named in the body (`model_version`) and in
-the `X-Model-Version` header. POST /invocations takes MLflow's scoring-server JSON
+the `X-Model-Version` header; GET /ping, /health and /version report readiness and the version.
+POST /invocations takes MLflow's scoring-server JSON
 (`{"inputs" | "instances" | "dataframe_records" | "dataframe_split": ..., "params": {...}}`); client
 mistakes are 4xx with a message (bodies over 8 MiB are refused before parsing), never a 500.
 """
@@ -163,7 +164,7 @@ def _score(served: ServedModel, body: bytes) -> str:
 
 
 def create_app(follower: AliasFollower, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The FastAPI app: /invocations, /version and /health over whatever version `follower` holds."""
+    """The FastAPI app: /invocations, /ping, /health and /version over whatever version `follower` holds."""
     app = FastAPI(title=f"{follower.model_name}@{follower.alias}")
 
     def describe() -> dict[str, Any]:
@@ -174,6 +175,10 @@ def create_app(follower: AliasFollower, max_body_bytes: int = MAX_BODY_BYTES) ->
     def health() -> JSONResponse:
         ready = follower.current is not None
         return JSONResponse({"status": "ok" if ready else "loading", **describe()}, status_code=200 if ready else 503)
+
+    @app.get("/ping")
+    def ping() -> Response:  # what MLflow's scoring server answers: load balancers may probe either
+        return Response("\n", status_code=200 if follower.current else 503)
 
     @app.get("/version")
     def version() -> dict[str, Any]:

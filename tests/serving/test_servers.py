@@ -3,11 +3,6 @@
 One registry and one process per server for the whole module; every process group is killed at the end.
 """
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,15 +17,7 @@ mlflow = pytest.importorskip("mlflow")
 
 from gan_core import tracking  # noqa: E402
 from gan_core.config import TrackingConfig  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from gan_core.serving import launch  # noqa: E402
 
 
 def _register(exported_generators, store: Path) -> None:
@@ -44,38 +31,6 @@ def _register(exported_generators, store: Path) -> None:
         tracking.log_generator_model("mnist_gan", path, cfg, {"fid": 9.0})
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    # A new session: the server and its uvicorn children are killed together through the group.
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"server not ready after {READY_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
-
-
-def _kill(process: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def servers(exported_generators, tmp_path_factory):
     """kind -> base URL of MLflow's scoring server for models:/<kind>@champion, plus 'follower' (ours)."""
@@ -85,29 +40,23 @@ def servers(exported_generators, tmp_path_factory):
     patch.setenv("MLFLOW_TRACKING_URI", uri)  # the tests move aliases in this store too
     mlflow.set_tracking_uri(uri)
     _register(exported_generators, store)
-    # `mlflow models serve` execs `uvicorn` from PATH: the venv's bin must be on it.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": uri, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    commands = {
-        name: [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{tracking.registered_name(name)}@champion",
-               "--env-manager", "local", "--host", "127.0.0.1", "-w", "1"]
-        for name in exported_generators
-    }
-    commands["follower"] = [sys.executable, "-m", "gan_core.serving", "--model", "mnist_gan", "--poll", "0.5",
-                            "--params", str(store / "no-params.yaml")]
+    env = {**launch.server_env(uri), "OMP_NUM_THREADS": "1"}
+    ports = {name: launch.free_port() for name in [*exported_generators, "follower"]}
+    commands = {name: launch.mlflow_serve_command(f"models:/{tracking.registered_name(name)}@champion", ports[name])
+                for name in exported_generators}
+    commands["follower"] = launch.follower_command("mnist_gan", ports["follower"], poll_seconds=0.5,
+                                                   params=str(store / "no-params.yaml"))
     started = {}
-    try:
+    try:  # all four boot at once, then each is awaited
         for name, command in commands.items():
-            port = _free_port()
-            command += ["--port" if name == "follower" else "-p", str(port)]
             log = store / f"{name}.log"
-            started[name] = (_spawn(command, env, log), f"http://127.0.0.1:{port}", log)
-        for name, (process, url, log) in started.items():
-            _wait_ready(f"{url}/health" if name == "follower" else f"{url}/ping", process, log)
+            started[name] = (launch.spawn(command, env, log), f"http://127.0.0.1:{ports[name]}", log)
+        for process, url, log in started.values():
+            launch.wait_ready(process, f"{url}/ping", log)  # both servers answer /ping once the model is loaded
         yield {name: url for name, (_, url, _) in started.items()}
     finally:
         for process, _, _ in started.values():
-            _kill(process)
+            launch.stop(process)
         patch.undo()
 
 
