@@ -50,7 +50,9 @@ def read_image(path: Path, channels: int) -> Tensor:
         return as_image_tensor(np.array(picture.convert("L" if channels == 1 else "RGB")))
 
 
-def inpaint_image(inpainter: nn.Module, image: Tensor | np.ndarray, box: tuple[int, int], k: int, seed: int = 0) -> UncertaintyMaps:
+def inpaint_image(
+    inpainter: nn.Module, image: Tensor | np.ndarray, box: tuple[int, int], k: int, seed: int = 0
+) -> UncertaintyMaps:
     """Mean, std and a few of k fillings of the hole at box (top, left) in a user's image."""
     return uncertainty_maps(inpainter, as_image_tensor(image), box, k, seed=seed, return_samples=min(k, 4))
 

@@ -92,7 +92,8 @@ def _checked_image(inpainter: nn.Module, y: Tensor) -> Tensor:
     """y as (1, C, H, W) float, or a ValueError naming the shape the model needs."""
     expected = (inpainter.channels, inpainter.image_size, inpainter.image_size)
     if not isinstance(y, Tensor) or not y.is_floating_point():
-        raise ValueError(f"y must be a float tensor in [0, 1] of shape {expected} or (1, *{expected}), got {type(y).__name__} {getattr(y, 'dtype', '')}")
+        got = f"{type(y).__name__} {getattr(y, 'dtype', '')}".strip()
+        raise ValueError(f"y must be a float tensor in [0, 1] of shape {expected} or (1, *{expected}), got {got}")
     image = y if y.dim() == 4 else y.unsqueeze(0)
     if image.dim() != 4 or image.shape[0] != 1 or tuple(image.shape[1:]) != expected:
         raise ValueError(

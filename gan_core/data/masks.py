@@ -7,10 +7,13 @@ the fast path when every hole sits in the same place (fixed holes: the common ca
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor
 
-from gan_core.config import ExperimentConfig
+if TYPE_CHECKING:  # masks depend on torch only; the config is just read
+    from gan_core.config import ExperimentConfig
 
 
 def validate_box(image_size: int, top: int, left: int, size: int) -> None:

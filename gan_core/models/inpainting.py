@@ -30,7 +30,9 @@ THESIS_IMAGE, THESIS_HOLE = 28, 18  # the only geometry the thesis nets have (va
 class Inpainter(nn.Module):
     """C and G of one inpainting model: forward(z, y, boxes) -> the hole's patch (B, C, h, h) in [0, 1]."""
 
-    def __init__(self, conditioner: nn.Module, generator: nn.Module, *, nz: int, hole_size: int, image_size: int, channels: int) -> None:
+    def __init__(
+        self, conditioner: nn.Module, generator: nn.Module, *, nz: int, hole_size: int, image_size: int, channels: int
+    ) -> None:
         super().__init__()
         self.conditioner, self.generator = conditioner, generator
         self.nz, self.hole_size, self.image_size, self.channels = nz, hole_size, image_size, channels
