@@ -19,8 +19,13 @@ import torch
 
 
 @contextmanager
-def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Yield a binary handle whose bytes replace `path` only if the block finishes."""
+def atomic_writer(path: str | os.PathLike[str], durable: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary handle whose bytes replace `path` only if the block finishes.
+
+    `durable=False` skips the fsyncs (about 14 ms per file here): the rename still hides partial
+    files from a crashed process, but not from a power cut. Only for bulk copies that are
+    verified again on the next run (fetch compares every file with its source).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -30,12 +35,14 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)  # make the rename itself durable
+    if durable:
+        _fsync_dir(target.parent)  # make the rename itself durable
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -63,3 +63,17 @@ def test_torch_save_round_trip_loads_with_weights_only(tmp_path):
     atomic_torch_save(obj, tmp_path / "x.pt")
     loaded = torch.load(tmp_path / "x.pt", weights_only=True)
     assert torch.equal(loaded["w"], obj["w"]) and loaded["names"] == ["a", "b"]
+
+
+def test_non_durable_writes_skip_fsync_but_stay_atomic(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: pytest.fail("fsync called"))
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_writer(target, durable=False) as handle:
+            handle.write(b"partial")
+            raise RuntimeError("crash mid-write")
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["f"]
+    with atomic.atomic_writer(target, durable=False) as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"new"

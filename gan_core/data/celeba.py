@@ -48,13 +48,11 @@ class CelebAImages:
 def find_celeba(root: str | os.PathLike[str]) -> tuple[Path, Path | None]:
     """The image folder under `root` and its official partition file, if there is one."""
     root = Path(root)
-    for folder in (root / "celeba" / "img_align_celeba", root / "img_align_celeba"):
+    for folder in (root / "celeba" / "img_align_celeba", root / "img_align_celeba", root):
         if folder.is_dir():
-            partition = folder.parent / PARTITION_FILE
+            # torchvision keeps the list files beside img_align_celeba; a plain folder may hold its own
+            partition = (folder.parent if folder.name == "img_align_celeba" else folder) / PARTITION_FILE
             return folder, partition if partition.is_file() else None
-    if root.is_dir():
-        partition = root / PARTITION_FILE
-        return root, partition if partition.is_file() else None
     raise DataError(f"CelebA folder not found: {root} (expected {root}/celeba/img_align_celeba/ or a folder of images)")
 
 

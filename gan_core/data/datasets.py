@@ -29,7 +29,8 @@ class ImageData:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise DataError(f"ImageData: images must be uint8 (N, C, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+            shape = tuple(self.images.shape)
+            raise DataError(f"ImageData: images must be uint8 (N, C, H, W), got {self.images.dtype} {shape}")
         if self.labels is not None and self.labels.shape != (len(self.images),):
             raise DataError(f"ImageData: {len(self.images)} images but labels of shape {tuple(self.labels.shape)}")
 

@@ -42,6 +42,7 @@ def prepared_path(prepared_dir: str | os.PathLike[str], name: str) -> Path:
 
 
 def prepare_mnist(data_root: Path, cache_dir: Path) -> dict:
+    """Both MNIST splits with labels (no decode cache needed: parsing takes a second)."""
     train_images, train_labels = load_mnist(data_root, "train")
     test_images, test_labels = load_mnist(data_root, "test")
     return {"train_images": train_images, "train_labels": train_labels,
@@ -49,14 +50,18 @@ def prepare_mnist(data_root: Path, cache_dir: Path) -> dict:
 
 
 def prepare_celeba(data_root: Path, cache_dir: Path, size: int) -> dict:
+    """CelebA train/test images at one size, through the decode cache."""
     faces = load_celeba(data_root, size, cache_dir)
     return {"train_images": faces.train_images, "test_images": faces.test_images}
 
 
 def prepare_sic(data_root: Path, cache_dir: Path) -> dict:
+    """Whole SiC slices; patches are sampled per run, so only the held-out split is fixed here."""
     slices = load_slices(sic_dir(data_root))
     if len(slices) < 2:
-        raise DataError(f"{sic_dir(data_root)}: {len(slices)} slice, need at least 2 (the last is held out for evaluation)")
+        raise DataError(
+            f"{sic_dir(data_root)}: {len(slices)} slice, need at least 2 (the last is held out for evaluation)"
+        )
     *train, held_out = slices
     return {"train_slices": [image for _, image in train], "eval_slices": [held_out[1]],
             "train_names": [name for name, _ in train], "eval_names": [held_out[0]]}
@@ -110,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default="data", help="raw data folder (default: data)")
     parser.add_argument("--out", default="prepared", help="output folder (default: prepared)")
     parser.add_argument("--only", default=None, help=f"comma-separated subset of {','.join(PREPARED)}")
-    parser.add_argument("--cache", default=None, help=f"decode cache folder (default: ${CACHE_ENV} or ~/.cache/gan-pipeline)")
+    parser.add_argument(
+        "--cache", default=None, help=f"decode cache folder (default: ${CACHE_ENV} or ~/.cache/gan-pipeline)"
+    )
     args = parser.parse_args(argv)
     which = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
     prepare(args.data, args.out, which, args.cache)

@@ -1,6 +1,5 @@
 """CelebA folders: geometry (crop, resize, CHW), splits, the decode cache and bad folders."""
 
-import numpy as np
 import pytest
 import torch
 from data_builders import face, write_faces, write_jpeg
