@@ -103,7 +103,9 @@ def crop_patch(x: Tensor, boxes: Tensor, size: int) -> Tensor:
 def paste_patch(y: Tensor, patch: Tensor, boxes: Tensor) -> Tensor:
     """y with each hole replaced by its patch; context pixels are copied bit for bit, grads reach patch."""
     size = patch.shape[-1]
-    composite = y.clone().to(torch.result_type(y, patch))
+    if patch.dim() != 4 or patch.shape[:2] != y.shape[:2] or patch.shape[-2] != size:
+        raise ValueError(f"paste_patch: patch must be (B, C, s, s) matching y {tuple(y.shape)}, got {tuple(patch.shape)}")
+    composite = y.to(torch.result_type(y, patch), copy=True)
     shared = _shared_box(boxes)
     if shared is not None:
         top, left = shared

@@ -99,6 +99,11 @@ def test_validate_box_names_the_problem(top, left, size, message):
     validate_box(10, 5, 5, 4)  # the largest allowed position is fine
 
 
+def test_paste_refuses_a_patch_of_the_wrong_shape(images):
+    with pytest.raises(ValueError, match=r"patch must be \(B, C, s, s\) matching y \(3, 2, 10, 10\), got \(3, 1, 4, 4\)"):
+        paste_patch(images, torch.rand(3, 1, 4, 4), SHARED)
+
+
 def test_sample_boxes_refuses_a_hole_without_context():
     with pytest.raises(ValueError, match="hole size 9 does not fit a 10 px image"):
         sample_boxes(3, 10, 9)
