@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from gan_core.data.masks import cut_hole, fixed_boxes, paste_patch, validate_box
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 MAX_SAMPLES = 100_000  # K cap: beyond this the mean/std maps no longer change visibly, only the wait grows
@@ -126,7 +127,7 @@ def uncertainty_maps(
     validate_box(inpainter.image_size, top, left, size)
 
     device = _device_of(inpainter)
-    holed = cut_hole(image.to(device).float(), fixed_boxes(1, top, left, device), size)  # (1, C, H, W), float32 like the nets
+    holed = cut_hole(image.to(device).float(), fixed_boxes(1, top, left, device), size)  # (1, C, H, W)
     noise, moments, samples = _NoiseStream(inpainter.nz, seed), _RunningMoments(), []
     with evaluation_mode(inpainter), torch.no_grad():
         for start in range(0, k, chunk):
@@ -144,7 +145,7 @@ def uncertainty_maps(
     return UncertaintyMaps(mean=mean, std=std, samples=stacked)
 
 
-def _show(axis, image: Tensor, title: str) -> None:
+def _show(axis: Axes, image: Tensor, title: str) -> None:
     """One image panel: grey images with a grey colour map, RGB as is."""
     array = image.detach().cpu().clamp(0, 1)
     if array.shape[0] == 1:
@@ -162,24 +163,19 @@ def uncertainty_figure(
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display needed, never pyplot state
     from matplotlib.figure import Figure
 
-    y = y[0] if y.dim() == 4 else y
-    shown = list(maps.samples[:max_samples])
-    panels = 3 + (truth is not None) + len(shown)
+    before_std = [(y, "input y"), *([(truth, "ground truth")] if truth is not None else []), (maps.mean, "mean")]
+    after_std = [(sample, f"sample {i + 1}") for i, sample in enumerate(maps.samples[:max_samples])]
+    panels = len(before_std) + 1 + len(after_std)
     figure = Figure(figsize=(2.2 * panels, 2.6))
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, panels, squeeze=False)[0]
-    _show(axes[0], y, "input y")
-    index = 1
-    if truth is not None:
-        _show(axes[index], truth[0] if truth.dim() == 4 else truth, "ground truth")
-        index += 1
-    _show(axes[index], maps.mean, "mean")
-    heat = axes[index + 1].imshow(maps.std.mean(dim=0).numpy(), cmap="viridis")  # channel-averaged, as the thesis
-    axes[index + 1].set_title("std", fontsize=9)
-    axes[index + 1].axis("off")
-    figure.colorbar(heat, ax=axes[index + 1], shrink=0.7)
-    for offset, sample in enumerate(shown):
-        _show(axes[index + 2 + offset], sample, f"sample {offset + 1}")
+    axes = list(figure.subplots(1, panels, squeeze=False)[0])
+    std_axis = axes.pop(len(before_std))
+    for axis, (image, title) in zip(axes, before_std + after_std):
+        _show(axis, image[0] if image.dim() == 4 else image, title)
+    heat = std_axis.imshow(maps.std.mean(dim=0).numpy(), cmap="viridis")  # channel-averaged, as in the thesis
+    std_axis.set_title("std", fontsize=9)
+    std_axis.axis("off")
+    figure.colorbar(heat, ax=std_axis, shrink=0.7)
     figure.tight_layout()
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
