@@ -36,7 +36,7 @@ def synthetic_digits(n_per_class: int, seed: int, size: int = 28, channels: int 
 
 
 class RealImageGenerator(nn.Module):
-    """A perfect "generator": returns real images of the asked label (or of `only_label`), chosen by z."""
+    """A perfect "generator": real images of the asked label (any label if none; always `only_label` if set), picked by z."""
 
     def __init__(self, real: RealSet, nz: int = 4, only_label: int | None = None) -> None:
         super().__init__()
@@ -46,8 +46,10 @@ class RealImageGenerator(nn.Module):
         self.anchor = nn.Parameter(torch.zeros(()))  # gives the stub a device, like a real net
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        if labels is None:
-            labels = torch.full((len(z),), -1 if self.only_label is None else self.only_label)
+        if self.only_label is not None:  # a collapsed (or label-deaf) generator
+            labels = torch.full((len(z),), self.only_label)
+        elif labels is None:
+            labels = torch.full((len(z),), -1)
         pick = (z[:, 0].abs() * 1e4).long().cpu()
         out = []
         for k, p in zip(labels.cpu().tolist(), pick.tolist()):
@@ -70,3 +72,9 @@ def digits_test() -> RealSet:
 def tiny_classifier(digits_train: RealSet) -> LeNet:
     """A narrow LeNet trained for two epochs on the synthetic digits (about a second)."""
     return train_classifier(digits_train.images, digits_train.labels, epochs=2, batch_size=32, lr=3e-3, width=4)
+
+
+@pytest.fixture
+def real_image_generator() -> type[RealImageGenerator]:
+    """The stub generator class (test modules can't import conftest by name reliably)."""
+    return RealImageGenerator
