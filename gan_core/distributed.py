@@ -216,7 +216,7 @@ def _check_local_resources(ray_cfg: RayConfig, available: dict[str, float]) -> N
     need_cpus = ray_cfg.num_workers * ray_cfg.cpus_per_worker
     if need_cpus > available.get("CPU", 0):
         raise ValueError(
-            f"ray.num_workers {ray_cfg.num_workers} x ray.cpus_per_worker {ray_cfg.cpus_per_worker} needs "
+            f"ray.num_workers {ray_cfg.num_workers} x ray.cpus_per_worker {ray_cfg.cpus_per_worker:g} needs "
             f"{need_cpus:g} CPUs, the local Ray has {available.get('CPU', 0):g}: lower either, or set ray.address"
         )
     if ray_cfg.use_gpu and ray_cfg.num_workers > available.get("GPU", 0):
