@@ -158,7 +158,7 @@ def fit_distributed(
     check_batch_split(cfg, ray_cfg)
     fault = FaultInjection.from_env()  # read here: workers may run elsewhere, with another env
     run_name = run_name or default_run_name(experiment, cfg)
-    ray = _init_ray(ray_cfg, progress)
+    ray = init_ray(ray_cfg, progress)
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchConfig, TorchTrainer
 
@@ -190,8 +190,11 @@ def fit_distributed(
     return _result_from(experiment, Path(out_dir))
 
 
-def _init_ray(ray_cfg: RayConfig, progress: bool) -> Any:
-    """Import Ray quietly and connect: a local Ray on this machine, or `ray_cfg.address`."""
+def init_ray(ray_cfg: RayConfig, progress: bool = False) -> Any:
+    """Import Ray quietly and connect (a local Ray on this machine, or `ray_cfg.address`); returns `ray`.
+
+    A Ray that is already initialised is reused as it is (tests share one; flows may start it once).
+    """
     for key, value in _RAY_ENV.items():
         os.environ.setdefault(key, value)
     import ray
