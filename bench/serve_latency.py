@@ -97,8 +97,9 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             with launch.running_server(command, f"{url}/ping", launch.server_env(uri), store / f"{experiment}.log"):
                 measure(url, workload["body"], 1, 10)  # warm-up: first calls pay lazy imports and allocator growth
+                requests = max(8, int(workload["requests"] * args.scale))
                 for concurrency in (1, 8):
-                    results.append({"workload": workload["name"], **measure(url, workload["body"], concurrency, max(8, int(workload["requests"] * args.scale)))})
+                    results.append({"workload": workload["name"], **measure(url, workload["body"], concurrency, requests)})
     print(json.dumps({
         "server": "gan_core.serving (FastAPI + uvicorn, 1 process, alias-following)",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared), 1 torch thread per request",

@@ -87,7 +87,8 @@ def test_mlflow_scoring_server_answers_each_kind(servers):
     assert predictions["inpainted"].shape == (1, 1, 28, 28) and predictions["std"].shape == (1, 1, 28, 28)
     assert predictions["samples"].shape == (1, 4, 1, 28, 28)
     assert 0 <= predictions["inpainted"].min() and predictions["inpainted"].max() <= 1
-    png = _post(servers["mnist_inpaint"], {"dataframe_records": [{"image": GRID, "top": 7, "left": 7}], "params": {"k": 2, "format": "png"}})
+    records = [{"image": GRID, "top": 7, "left": 7}]
+    png = _post(servers["mnist_inpaint"], {"dataframe_records": records, "params": {"k": 2, "format": "png"}})
     assert png.status_code == 200 and isinstance(png.json()["predictions"]["inpainted"][0], str)
 
 
