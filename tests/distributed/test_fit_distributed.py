@@ -44,6 +44,17 @@ class WeightDigest:
         return [json.loads(line) for line in (self.folder / f"rank{rank}.jsonl").read_text().splitlines()]
 
 
+class EpochEvaluator:
+    """An evaluate_factory: built inside rank 0's worker; its metric says which epoch it scored."""
+
+    def __call__(self):
+        def evaluate(generator: nn.Module, epoch: int) -> dict[str, float]:
+            assert not generator.training  # the EMA generator, as in the plain loop
+            return {"scored_epoch": float(epoch)}
+
+        return evaluate
+
+
 @pytest.fixture(scope="module")
 def probe_pickled_by_value(ray_cluster):
     """Workers cannot import this test module, so Ray ships its classes by value."""
@@ -57,7 +68,8 @@ def two_worker_cgan(ray_cluster, probe_pickled_by_value, tmp_path_factory, tiny_
     probe = WeightDigest(folder)
     # cGAN with the mode-seeking term: labels travel too, and G runs twice before one backward.
     cfg = tiny_config("cgan", mode_seeking_weight=1.0)
-    result = fit_distributed("t", cfg, ray_config(folder), bars(), folder / "out", worker_probe=probe, run_name="two")
+    result = fit_distributed("t", cfg, ray_config(folder), bars(), folder / "out", worker_probe=probe, run_name="two",
+                             evaluate_factory=EpochEvaluator())
     return result, folder, probe, cfg
 
 
@@ -67,6 +79,7 @@ def test_two_workers_report_each_epoch_with_a_checkpoint(two_worker_cgan):
     assert [row["epoch"] for row in result.history] == [1.0, 2.0]
     assert result.final_metrics["step"] == 4.0  # 2 epochs x 2 batches: each step is one global batch
     assert all(math.isfinite(row[key]) for row in result.history for key in LOSSES)
+    assert [row["scored_epoch"] for row in result.history] == [1.0, 2.0]  # rank 0 evaluated every epoch
     assert result.checkpoint == out / CHECKPOINT_NAME
     payload = torch.load(out / CHECKPOINT_NAME, weights_only=True)
     assert payload["epoch"] == 2 and payload["step"] == 4
