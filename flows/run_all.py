@@ -73,13 +73,16 @@ def pipeline_flow(mirror: str | None = None, params_path: str = "params.yaml") -
     fetch(str(root / params.data.root), mirror or params.data.mirror or None)
     version_data(root, params.data.root)
     reproduce(root)
+    return tracking.champions(tracking.tracking_uri(params.tracking, root))
+
+
+def report(champions: dict[str, tracking.Champion], root: Path) -> None:
+    """Where to look next: the metrics of every stage, each model's champion, the MLflow UI command."""
     print(dvc(root, "metrics", "show", capture=True))
-    champions = tracking.champions(tracking.tracking_uri(params.tracking, root))
     for name, champion in sorted(champions.items()):
         score = f"{champion.metric} {champion.value:.4g}" if champion.value is not None else "promoted by hand"
         print(f"champion {name}: v{champion.version} ({score})")
     print("Browse runs, metrics and models: mlflow ui --backend-store-uri sqlite:///mlflow.db")
-    return champions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     params_or_exit(args.params)
-    pipeline_flow(args.mirror, args.params)
+    champions = pipeline_flow(args.mirror, args.params)
+    report(champions, Path(args.params).resolve().parent)
     return 0
 
 

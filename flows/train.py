@@ -168,7 +168,6 @@ def train_flow(experiment: str, overrides: list[str] | None = None, params_path:
     summary = TrainSummary(experiment, metrics, evaluation.unavailable, run_id, version,
                            decision.promoted, decision.reason, out_dir)
     publish_artifacts(tracking.registered_name(experiment), metrics, _summary_markdown(summary, out_dir / LATEST_GRID))
-    print(f"{experiment}: v{version} ({decision.reason}); " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
     return summary
 
 
@@ -180,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a param, e.g. --set mnist_gan.train.epochs=3 (validated like params.yaml)")
     args = parser.parse_args(argv)
     params_or_exit(args.params, args.overrides)
-    train_flow(args.experiment, args.overrides, args.params)
+    summary = train_flow(args.experiment, args.overrides, args.params)
+    print(f"{args.experiment}: model v{summary.model_version} ({summary.promotion}); "
+          + ", ".join(f"{name}={value:.4g}" for name, value in sorted(summary.metrics.items())))
     return 0
 
 
