@@ -28,6 +28,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from gan_core.config import ExperimentConfig, TrackingConfig
+from gan_core.serving.pyfunc import PYFUNCS
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "generator"
@@ -155,8 +156,6 @@ def log_generator_model(experiment: str, exported_generator_path: Path, cfg: Exp
     `metrics` (final quality metrics, e.g. {"fid": 12.3}) are stored as version tags `metric.<name>`,
     which is what `promote_if_better` compares.
     """
-    from gan_core.serving.pyfunc import PYFUNCS
-
     if mlflow.active_run() is None:
         raise RuntimeError("log_generator_model needs an active run: call it inside tracking.start_run(...)")
     name = registered_name(experiment)
@@ -199,7 +198,8 @@ def _current_champion(client: MlflowClient, model_name: str) -> ModelVersion | N
     try:
         return client.get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException as error:
-        if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "alias" in str(error).lower():
+        # MLflow says "alias ... not found" with INVALID_PARAMETER_VALUE, an unknown model with RESOURCE_DOES_NOT_EXIST.
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "alias" in error.message and "not found" in error.message:
             return None
         raise
 

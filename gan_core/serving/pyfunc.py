@@ -34,7 +34,10 @@ from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import AnyType
 from PIL import Image, UnidentifiedImageError
 
+from gan_core.checkpoint import load_exported_generator
 from gan_core.config import NUM_CLASSES, ExperimentConfig
+from gan_core.data.masks import validate_box
+from gan_core.uncertainty import uncertainty_maps
 
 MAX_IMAGES = 64  # n (gan) and labels (cgan) per request
 MAX_INPAINT_IMAGES = 8
@@ -116,8 +119,6 @@ class GeneratorPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         """Rebuild the net from the weights-only export (no pickled code), for CPU inference."""
-        from gan_core.checkpoint import load_exported_generator
-
         self.experiment, self.cfg, self.net = load_exported_generator(context.artifacts["generator"])
         if self.cfg.task != self.task:
             raise MlflowException(f"{type(self).__name__} serves task {self.task!r}, the export is a {self.cfg.task!r} model")
@@ -134,6 +135,7 @@ class GeneratorPyfunc(mlflow.pyfunc.PythonModel):
             return self.generate(model_input, knobs)
 
     def generate(self, model_input: Any, knobs: dict[str, Any]) -> dict[str, Any]:
+        """Each kind's work: request rows and knobs (defaults filled in) -> the documented outputs."""
         raise NotImplementedError
 
     def _latents(self, count: int, seed: int) -> torch.Tensor:
@@ -181,8 +183,6 @@ class InpaintingPyfunc(GeneratorPyfunc):
     inputs = Schema([ColSpec(AnyType(), "image"), ColSpec("long", "top"), ColSpec("long", "left")])
 
     def generate(self, model_input: Any, knobs: dict[str, Any]) -> dict[str, Any]:
-        from gan_core.uncertainty import uncertainty_maps
-
         rows = _columns(model_input, ("image", "top", "left"))
         if not 1 <= len(rows) <= MAX_INPAINT_IMAGES:
             raise bad_request(f"inputs: got {len(rows)} images, allowed 1..{MAX_INPAINT_IMAGES} per request")
@@ -222,8 +222,6 @@ class InpaintingPyfunc(GeneratorPyfunc):
 
     def _box(self, top: Any, left: Any, index: int) -> tuple[int, int]:
         """The hole's (top, left), checked so the hole lies inside the image with context on every side."""
-        from gan_core.data.masks import validate_box
-
         for name, value in (("top", top), ("left", left)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise bad_request(f"inputs.{name}[{index}]: got {value!r}, expected an integer")
