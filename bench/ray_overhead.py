@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ray-overhead-") as tmp:
         folder = Path(tmp)
         plain = run_plain(cfg, data, folder / "plain")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # what each of 2 workers gets: separates threading from Ray's cost
+        plain_1_thread = run_plain(cfg, data, folder / "plain-1-thread")
+        torch.set_num_threads(threads)
         started = time.perf_counter()
         from gan_core.distributed import init_ray
 
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": cpus, "load_average_1min": round(os.getloadavg()[0], 2), "torch": torch.__version__},
         "setup": {"model": "dcgan 28 px (nz 64, ngf/ndf 32)", "global_batch": cfg.train.batch_size,
                   "batches_per_epoch": args.batches, "epochs": args.epochs, "images": args.images},
-        "plain_loop": plain, "ray_1_worker": ray_1, "ray_2_workers": ray_2,
+        "plain_loop": plain, "plain_loop_1_thread": plain_1_thread, "ray_1_worker": ray_1, "ray_2_workers": ray_2,
         "ray_init_seconds": ray_init,
         "ray_startup_seconds": startup,
         "ray_1_vs_plain": ratio, "ray_2_vs_plain": ray_2["images_per_sec"] / plain["images_per_sec"],

@@ -4,9 +4,10 @@ This is the only module that imports Ray, and it does so lazily (inside function
 `import gan_core.distributed` stays cheap and `gan_core` never needs Ray installed.
 
 Batch semantics: params `train.batch_size` is the GLOBAL batch. It is split evenly across the
-workers (each rank takes batch_size / num_workers images per step from its own shard of a
-per-epoch permutation), so changing `ray.num_workers` keeps the optimisation the same as far as
-the gradients go: DDP averages the per-rank gradients of the per-rank batches.
+workers: each rank takes batch_size / num_workers images per step from its own shard of a
+per-epoch permutation, and DDP averages the per-rank gradients, which for equal per-rank batches
+is the gradient of the global batch's mean loss. The exception is BatchNorm, which normalises
+with per-rank batch statistics (see DDP_KWARGS).
 
 Rank 0 alone writes grids, checkpoints and evaluates (the loop's `Runtime.is_main`); every rank
 reports its metrics each epoch, rank 0 with a checkpoint that Ray keeps under
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from gan_core.data.datasets import ImageData
 
 FAULT_ENV = "GAN_FAULT_INJECT"
+FAULT_FORMAT = "rank=<int>,step=<int>,marker=<path>"
 SAMPLES_DIR = "samples"  # the loop's grids: samples/epoch_NNN.png and samples/latest.png
 
 # Quiet, offline and fast Ray defaults (STACK.md); set before Ray is imported, never overriding the user.
@@ -84,11 +86,11 @@ class FaultInjection:
         for part in filter(None, (piece.strip() for piece in text.split(","))):
             key, sep, value = part.partition("=")
             if not sep or key.strip() not in ("rank", "step", "marker"):
-                raise ValueError(f"{FAULT_ENV}={text!r}: bad item {part!r}; expected rank=<int>,step=<int>,marker=<path>")
+                raise ValueError(f"{FAULT_ENV}={text!r}: bad item {part!r}; expected {FAULT_FORMAT}")
             fields[key.strip()] = value.strip()
         missing = sorted({"rank", "step", "marker"} - fields.keys())
         if missing:
-            raise ValueError(f"{FAULT_ENV}={text!r}: missing {', '.join(missing)}; expected rank=<int>,step=<int>,marker=<path>")
+            raise ValueError(f"{FAULT_ENV}={text!r}: missing {', '.join(missing)}; expected {FAULT_FORMAT}")
         try:
             rank, step = int(fields["rank"]), int(fields["step"])
         except ValueError:
