@@ -46,12 +46,10 @@ def fetch(data_root: str, mirror: str | None = None) -> dict[str, int]:
     return counts
 
 
-def prepare_cache_key(context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
-    """Same raw data and same request -> same prepared files; no key (so a rerun) when one of them is gone."""
-    prepared_dir, which = Path(inputs["prepared_dir"]), inputs.get("which") or PREPARED
-    if not all(prepared_path(prepared_dir, name).is_file() for name in which):
-        return None
-    request = [data_fingerprint(inputs["data_root"]), sorted(which), str(prepared_dir.resolve())]
+def prepare_cache_key(context: TaskRunContext, inputs: dict[str, Any]) -> str:
+    """Same raw data, same data sets and same target folder -> the same prepared files."""
+    which = sorted(inputs.get("which") or PREPARED)
+    request = [data_fingerprint(inputs["data_root"]), which, str(Path(inputs["prepared_dir"]).resolve())]
     return "prepare-" + hashlib.sha256(json.dumps(request).encode()).hexdigest()[:24]
 
 
@@ -63,8 +61,9 @@ def prepare_tensors(data_root: str, prepared_dir: str, which: list[str] | None =
 
 @flow(name="prepare", log_prints=True)
 def prepare_flow(data_root: str = "data", prepared_dir: str = "prepared", which: list[str] | None = None) -> dict[str, str]:
-    """data/ -> prepared/*.pt (the DVC `prepare` stage)."""
-    return prepare_tensors(data_root, prepared_dir, which)
+    """data/ -> prepared/*.pt (the DVC `prepare` stage); reuses the cached result while its files exist."""
+    missing = not all(prepared_path(prepared_dir, name).is_file() for name in which or PREPARED)
+    return prepare_tensors.with_options(refresh_cache=missing)(data_root, prepared_dir, which)
 
 
 def main(argv: list[str] | None = None) -> int:

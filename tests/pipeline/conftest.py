@@ -115,3 +115,12 @@ def tiny_project(tmp_path_factory: pytest.TempPathFactory, project_env: dict[str
 @pytest.fixture(scope="session")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_mirror(tmp_path_factory.mktemp("mirror"))
+
+
+@pytest.fixture(scope="session")
+def first_run(tiny_project: Path, mirror: Path, project_env: dict[str, str]) -> str:
+    """`python -m flows.run_all --mirror ...` in the fresh tiny project (what `make run` does); its output."""
+    done = run([sys.executable, "-m", "flows.run_all", "--mirror", str(mirror)], tiny_project, project_env, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    git_commit(tiny_project, "first run", project_env)  # `dvc exp` needs the pipeline state committed
+    return done.stdout + done.stderr
