@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from prefect import flow, serve
 from prefect.deployments.runner import RunnerDeployment
+from prefect.settings import PREFECT_API_URL
 
 from flows.cli import params_or_exit
 from flows.prepare import fetch
@@ -25,7 +27,12 @@ from flows.train import train_flow
 from gan_core import tracking
 from gan_core.config import EXPERIMENTS, load_params
 
-WEEKLY_CRON = "0 22 * * 6"  # Saturday night: clear of the nightly retrains
+WEEKLY_CRON = "0 22 * * 6"
+NEEDS_SERVER = (
+    "error: scheduled deployments need a Prefect server (the embedded API runs no scheduler).\n"
+    "  start one:  prefect server start --host 127.0.0.1 --port 4200\n"
+    "  then:       PREFECT_API_URL=http://127.0.0.1:4200/api make deploy"
+)  # Saturday night: clear of the nightly retrains
 
 
 def nightly_cron(index: int) -> str:
@@ -77,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     params_or_exit(args.params)
+    if not PREFECT_API_URL.value():  # the embedded API has no scheduler: cron schedules would never fire
+        print(NEEDS_SERVER, file=sys.stderr)
+        return 2
     serve(*build_deployments(str(Path(args.params).resolve())))
     return 0
 

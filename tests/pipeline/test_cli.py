@@ -1,4 +1,4 @@
-"""Bad params reach the user as the validation message, before Ray, MLflow or Prefect start."""
+"""Command lines: bad params reach the user as the validation message before Ray, MLflow or Prefect start."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ def test_unknown_experiment_is_refused_by_name(params_path: Path) -> None:
                           cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "invalid choice: 'mnist_gann'" in done.stderr and "mnist_gan" in done.stderr
+
+
+def test_deploy_without_a_server_says_how_to_start_one(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    done = subprocess.run([sys.executable, "-m", "flows.deploy"], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=120, env=env | {"HOME": str(tmp_path)})
+    assert done.returncode == 2
+    assert "need a Prefect server" in done.stderr and "prefect server start" in done.stderr
