@@ -2,9 +2,11 @@
 
     python -m bench.ray_overhead [--batches 40] [--epochs 3]
 
-Same model (dcgan 28 px, MNIST-sized synthetic data), same global batch everywhere. Throughput is
-the loop's own images/s of the epochs after the first (start-up and warm-up excluded); Ray's
-start-up (ray.init, then fit() to the first step) is measured separately. Prints one JSON object.
+Same model (dcgan 28 px, MNIST-sized synthetic data), same global batch and the same torch threads
+per process everywhere (--threads; Ray sets a worker's threads to its CPUs), so the ratios show
+Ray's cost, not threading's. Throughput is the loop's own images/s of the epochs after the first
+(start-up and warm-up excluded); Ray's start-up (ray.init, then fit() to the first step) is
+measured separately. Prints one JSON object; on a shared machine, read it with its load average.
 Goals: Ray with 1 worker >= 0.9x the plain loop after start-up; start-up <= 15 s.
 """
 
@@ -92,32 +94,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=40, help="batches per epoch")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (the first is not timed)")
     parser.add_argument("--images", type=int, default=MNIST_TRAIN_SIZE, help="synthetic training images")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the plain loop = CPUs per Ray worker")
     args = parser.parse_args(argv)
 
     cpus = os.cpu_count() or 1
+    torch.set_num_threads(args.threads)
     cfg = bench_config("mnist", 28, args.batches, args.epochs)
     data = synthetic_data(cfg, args.images)
     with tempfile.TemporaryDirectory(prefix="ray-overhead-") as tmp:
         folder = Path(tmp)
         plain = run_plain(cfg, data, folder / "plain")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # what each of 2 workers gets: separates threading from Ray's cost
-        plain_1_thread = run_plain(cfg, data, folder / "plain-1-thread")
-        torch.set_num_threads(threads)
         started = time.perf_counter()
         from gan_core.distributed import init_ray
 
         init_ray(RayConfig(), progress=False)
         ray_init = time.perf_counter() - started
-        ray_1 = run_ray(cfg, data, 1, cpus, folder)
-        ray_2 = run_ray(cfg, data, 2, cpus / 2, folder)
+        ray_1 = run_ray(cfg, data, 1, args.threads, folder)
+        ray_2 = run_ray(cfg, data, 2, args.threads, folder)
     ratio = ray_1["images_per_sec"] / plain["images_per_sec"]
     startup = ray_init + ray_1["seconds_to_first_step"]
     print(json.dumps({
         "machine": {"cpus": cpus, "load_average_1min": round(os.getloadavg()[0], 2), "torch": torch.__version__},
         "setup": {"model": "dcgan 28 px (nz 64, ngf/ndf 32)", "global_batch": cfg.train.batch_size,
-                  "batches_per_epoch": args.batches, "epochs": args.epochs, "images": args.images},
-        "plain_loop": plain, "plain_loop_1_thread": plain_1_thread, "ray_1_worker": ray_1, "ray_2_workers": ray_2,
+                  "batches_per_epoch": args.batches, "epochs": args.epochs, "images": args.images,
+                  "threads_per_process": args.threads},
+        "plain_loop": plain, "ray_1_worker": ray_1, "ray_2_workers": ray_2,
         "ray_init_seconds": ray_init,
         "ray_startup_seconds": startup,
         "ray_1_vs_plain": ratio, "ray_2_vs_plain": ray_2["images_per_sec"] / plain["images_per_sec"],

@@ -14,7 +14,7 @@ from torch import nn
 
 from gan_core.checkpoint import CHECKPOINT_NAME, unwrap
 from gan_core.distributed import DistributedTrainingError, fit_distributed
-from gan_core.train import train
+from gan_core.train import Runtime, train
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,8 @@ def test_one_worker_matches_the_single_process_loop_and_resumes_by_run_name(
     ray_cluster, tmp_path, tiny_config, ray_config, bars
 ):
     data = bars()
-    local = train("t", tiny_config(epochs=2), data, tmp_path / "local", progress=False).history
+    cpu = Runtime(device=torch.device("cpu"))  # the Ray workers are CPU workers, even on a GPU machine
+    local = train("t", tiny_config(epochs=2), data, tmp_path / "local", runtime=cpu, progress=False).history
     one = ray_config(tmp_path, num_workers=1)
     first = fit_distributed("t", tiny_config(epochs=1), one, data, tmp_path / "ray-out", run_name="same").history
     # Same name, more epochs: Ray hands the run's last checkpoint back and the loop continues it.
