@@ -29,14 +29,14 @@ PREPARED_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
 class LeNet(nn.Module):
-    """LeNet-5 shape (two 5x5 conv + pool stages, then 120 -> 84 -> 10), widened for >= 99% on MNIST."""
+    """LeNet-5 shape (two 5x5 conv + pool stages, then 120 -> 84 -> 10), widened and batch-normed for >= 99% on MNIST."""
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
         self.width = width
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, width, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, 14, 14)
-            nn.Conv2d(width, 2 * width, 5), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, 5, 5)
+        self.conv = nn.Sequential(  # BatchNorm: >= 99% within three epochs on a CPU
+            nn.Conv2d(1, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, 14, 14)
+            nn.Conv2d(width, 2 * width, 5), nn.BatchNorm2d(2 * width), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, 5, 5)
         )  # fmt: skip
         self.hidden = nn.Sequential(
             nn.Flatten(), nn.Linear(2 * width * 5 * 5, 120), nn.ReLU(), nn.Linear(120, FEATURE_SIZE), nn.ReLU()

@@ -121,7 +121,7 @@ def evaluate_generator(
     started = time.perf_counter()
     key = _experiment_key(cfg)
     if cfg.task == "inpaint":
-        from gan_core.metrics.inpainting import evaluate_inpainting  # its own module; heavy only for inpainting
+        from gan_core.metrics.inpainting import evaluate_inpainting  # imported lazily: only inpainting needs it
 
         metrics = evaluate_inpainting(cfg, generator, real, n=n, k=INPAINT_SAMPLES_PER_IMAGE, seed=seed, device=device)
         result = MetricResult(metrics=metrics)

@@ -11,7 +11,8 @@ from gan_core.metrics.classifier import per_class_accuracy
 from gan_core.metrics.distances import eval_mode
 
 # A digit counts as covered when at least 1% of the samples are classified as it: a tenth of its
-# share under a uniform generator, well above the classifier's ~1% error spread over ten classes.
+# share under a uniform generator, while the classifier's ~1% of errors, spread over nine other
+# digits, stays well below it.
 MODE_COVERAGE_THRESHOLD = 0.01
 
 

@@ -5,24 +5,15 @@ They are easy enough for a tiny LeNet to learn in a second, so no test needs rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import torch
 from torch import Tensor, nn
 
+from gan_core.data.datasets import ImageData
 from gan_core.metrics.classifier import LeNet, train_classifier
 
 
-@dataclass
-class RealSet:
-    """The fields of gan_core.data.datasets.ImageData that the metrics read."""
-
-    images: Tensor  # uint8 (N, C, H, W)
-    labels: Tensor | None  # int64 (N,)
-
-
-def synthetic_digits(n_per_class: int, seed: int, size: int = 28, channels: int = 1) -> RealSet:
+def synthetic_digits(n_per_class: int, seed: int, size: int = 28, channels: int = 1) -> ImageData:
     """Label k: a 6 px square at the k-th cell of a 4 x 3 grid, jittered by up to 1 px, with pixel noise."""
     rng = torch.Generator().manual_seed(seed)
     labels = torch.arange(10).repeat(n_per_class)
@@ -32,13 +23,13 @@ def synthetic_digits(n_per_class: int, seed: int, size: int = 28, channels: int 
         top, left = 2 + 8 * (label // 4) + dy, 1 + 7 * (label % 4) + dx
         images[i, :, top : top + 6, left : left + 6] = 1.0
     images = (images + 0.15 * torch.randn(images.shape, generator=rng)).clamp(0, 1)
-    return RealSet((images * 255).round().to(torch.uint8), labels)
+    return ImageData((images * 255).round().to(torch.uint8), labels)
 
 
 class RealImageGenerator(nn.Module):
     """A perfect "generator": real images of the asked label (any label if none; always `only_label` if set), picked by z."""
 
-    def __init__(self, real: RealSet, nz: int = 4, only_label: int | None = None) -> None:
+    def __init__(self, real: ImageData, nz: int = 4, only_label: int | None = None) -> None:
         super().__init__()
         self.nz = nz
         self.real = real
@@ -59,17 +50,17 @@ class RealImageGenerator(nn.Module):
 
 
 @pytest.fixture(scope="session")
-def digits_train() -> RealSet:
+def digits_train() -> ImageData:
     return synthetic_digits(60, seed=1)
 
 
 @pytest.fixture(scope="session")
-def digits_test() -> RealSet:
+def digits_test() -> ImageData:
     return synthetic_digits(30, seed=2)
 
 
 @pytest.fixture(scope="session")
-def tiny_classifier(digits_train: RealSet) -> LeNet:
+def tiny_classifier(digits_train: ImageData) -> LeNet:
     """A narrow LeNet trained for two epochs on the synthetic digits (about a second)."""
     return train_classifier(digits_train.images, digits_train.labels, epochs=2, batch_size=32, lr=3e-3, width=4)
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from gan_core.config import load_params
+from gan_core.data.datasets import ImageData
 from gan_core.metrics.classifier import save_classifier
 from gan_core.metrics.evaluate import QUALITY_METRIC, EvalResult, evaluate_generator, make_evaluator, quality_metric
 
@@ -84,8 +85,8 @@ class RgbNoise(nn.Module):
         return torch.sigmoid(self.to_image(z)).view(-1, 3, 32, 32)
 
 
-def test_celeba_with_stand_in_extractor_and_offline(params, tmp_path, monkeypatch, digits_test):
-    real = type(digits_test)(torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), None)
+def test_celeba_with_stand_in_extractor_and_offline(params, tmp_path, monkeypatch):
+    real = ImageData(torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8))
     torch.manual_seed(0)
     extractor = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     args = dict(classifier=None, n=30, seed=0, device="cpu")
