@@ -5,7 +5,7 @@
 
 For each experiment it runs the plain loop and fit_distributed with one Ray worker holding one GPU
 (the loop picks bf16 autocast where the GPU supports it, else fp16 with a GradScaler), on
-synthetic data, and prints one JSON object. Throughput excludes the first (warm-up) epoch.
+synthetic data, and prints one JSON line. Throughput excludes the first (warm-up) epoch.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     use_gpu = args.device == "cuda"
     cpus = os.cpu_count() or 1
     report: dict[str, object] = {
+        "bench": "gpu_check",
         "device": torch.cuda.get_device_name(0) if use_gpu else "cpu",
         "amp": ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if use_gpu else "off (CPU)",
         "torch": torch.__version__, "batch_size": args.batch_size, "batches_per_epoch": args.batches,
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 "plain_loop": run_plain(cfg, data, folder / "plain", args.device),
                 "ray_1_worker": run_ray(cfg, data, 1, min(4, cpus), folder, use_gpu=use_gpu),
             }
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report))  # one line, as bench.run_all collects
     return 0
 
 

@@ -6,7 +6,7 @@ Same model (dcgan 28 px, MNIST-sized synthetic data), same global batch and the 
 per process everywhere (--threads; Ray sets a worker's threads to its CPUs), so the ratios show
 Ray's cost, not threading's. Throughput is the loop's own images/s of the epochs after the first
 (start-up and warm-up excluded); Ray's start-up (ray.init, then fit() to the first step) is
-measured separately. Prints one JSON object; on a shared machine, read it with its load average.
+measured separately. Prints one JSON line; on a shared machine, read it with its load average.
 Goals: Ray with 1 worker >= 0.9x the plain loop after start-up; start-up <= 15 s.
 """
 
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         ray_2 = run_ray(cfg, data, 2, args.threads, folder)
     ratio = ray_1["images_per_sec"] / plain["images_per_sec"]
     startup = ray_init + ray_1["seconds_to_first_step"]
-    print(json.dumps({
+    print(json.dumps({  # one line: bench.run_all collects JSON lines
+        "bench": "ray_overhead",
         "machine": {"cpus": cpus, "load_average_1min": round(os.getloadavg()[0], 2), "torch": torch.__version__},
         "setup": {"model": "dcgan 28 px (nz 64, ngf/ndf 32)", "global_batch": cfg.train.batch_size,
                   "batches_per_epoch": args.batches, "epochs": args.epochs, "images": args.images,
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "ray_startup_seconds": startup,
         "ray_1_vs_plain": ratio, "ray_2_vs_plain": ray_2["images_per_sec"] / plain["images_per_sec"],
         "goals_met": {"ray_1_at_least_0.9x_plain": ratio >= 0.9, "startup_at_most_15s": startup <= 15},
-    }, indent=2))
+    }))
     return 0
 
 
