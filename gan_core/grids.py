@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
 
 from gan_core.config import NUM_CLASSES, ExperimentConfig
+from gan_core.modes import eval_mode
 
 GRID_SEED_OFFSET = 7919  # fixed noise is independent of the training noise stream
 INPAINT_INPUTS, INPAINT_SAMPLES = 8, 4
@@ -50,9 +51,7 @@ def fixed_inputs(cfg: ExperimentConfig, nz: int, examples: Tensor) -> FixedInput
 @torch.no_grad()
 def render_samples(generator: nn.Module, inputs: FixedInputs, device: torch.device) -> Tensor:
     """The grid picture (C, H, W) in [0, 1] from the (EMA) generator in eval mode."""
-    was_training = generator.training
-    generator.eval()
-    try:
+    with eval_mode(generator):
         if inputs.holed is None:
             labels = None if inputs.labels is None else inputs.labels.to(device)
             images = generator(inputs.z.to(device)) if labels is None else generator(inputs.z.to(device), labels)
@@ -65,8 +64,6 @@ def render_samples(generator: nn.Module, inputs: FixedInputs, device: torch.devi
             composites = paste_patch(holed, generator(inputs.z.to(device), holed, boxes), boxes)
             # rows: the holed input, `repeats` inpaintings, the truth
             images = torch.cat([inputs.holed.to(device), composites, inputs.truth.to(device)])
-    finally:
-        generator.train(was_training)
     return make_grid(images.float().cpu().clamp(0, 1), nrow=inputs.nrow, padding=2, pad_value=1.0)
 
 

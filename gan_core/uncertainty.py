@@ -8,8 +8,6 @@ result does not depend on the chunk size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_core.data.masks import cut_hole, fixed_boxes, paste_patch, validate_box
+from gan_core.modes import eval_mode
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -73,17 +72,6 @@ class _RunningMoments:
         return (self.m2 / max(self.count - 1, 1)).sqrt()
 
 
-@contextmanager
-def evaluation_mode(module: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode (BatchNorm running stats) for a block, then the caller's mode back: sampling must not train."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
-
-
 def _device_of(module: nn.Module) -> torch.device:
     parameter = next(module.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
@@ -129,7 +117,7 @@ def uncertainty_maps(
     device = _device_of(inpainter)
     holed = cut_hole(image.to(device).float(), fixed_boxes(1, top, left, device), size)  # (1, C, H, W)
     noise, moments, samples = _NoiseStream(inpainter.nz, seed), _RunningMoments(), []
-    with evaluation_mode(inpainter), torch.no_grad():
+    with eval_mode(inpainter), torch.no_grad():
         for start in range(0, k, chunk):
             n = min(chunk, k - start)
             boxes = fixed_boxes(n, top, left, device)

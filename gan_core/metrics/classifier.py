@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_core.atomic import atomic_torch_save, atomic_write_bytes
 from gan_core.config import NUM_CLASSES
-from gan_core.metrics.distances import eval_mode, feature_batches
+from gan_core.metrics.distances import feature_batches
+from gan_core.modes import eval_mode
 
 FEATURE_SIZE = 84  # LeNet-5's penultimate width
 PREPARED_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -119,23 +118,10 @@ def per_class_accuracy(model: nn.Module, images: Tensor, labels: Tensor) -> dict
     return {int(k): float(correct[labels.cpu() == k].double().mean()) for k in labels.unique().tolist()}
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through a temp file in the same folder and os.replace it: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_classifier(model: LeNet, path: str | Path, metrics: dict[str, float]) -> None:
     """Save weights, width and the metrics they reached in one file (atomically)."""
     payload = {"width": model.width, "state_dict": model.state_dict(), "metrics": dict(metrics)}
-    _atomic_write(Path(path), lambda handle: torch.save(payload, handle))
+    atomic_torch_save(payload, path)
 
 
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> LeNet:
@@ -189,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = {"test_accuracy": accuracy(model, data["test_images"], data["test_labels"])}
     out = Path(args.out)
     save_classifier(model, out / "classifier.pt", metrics)
-    _atomic_write(out / "metrics.json", lambda handle: handle.write(json.dumps(metrics, indent=2).encode()))
+    atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
     print(f"test accuracy {metrics['test_accuracy']:.4f} after {seconds:.0f} s of training; wrote {out}")
     return 0
 

@@ -7,8 +7,7 @@ KID's subsets from a seeded torch.Generator instead of the global RNG.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -19,17 +18,6 @@ FeatureExtractor = Callable[[Tensor], Tensor]  # float images in [0, 1], (B, C, 
 
 KID_SUBSETS = 100  # the KID paper's and torch-fidelity's defaults
 KID_SUBSET_SIZE = 1000
-
-
-@contextmanager
-def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
-    """Run a network in eval mode and give it back in the mode it came in (a training loop's G)."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 @torch.no_grad()

@@ -24,7 +24,8 @@ from torch import Tensor, nn
 
 from gan_core.config import NUM_CLASSES, ExperimentConfig
 from gan_core.metrics.classifier import LeNet, load_classifier, predict_labels
-from gan_core.metrics.distances import eval_mode, fid_kid
+from gan_core.metrics.distances import fid_kid
+from gan_core.modes import eval_mode
 from gan_core.metrics.generative import balanced_labels, class_accuracy, mode_coverage, sample_images
 from gan_core.metrics.inception import MetricResult, inception_fid_kid
 

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from gan_core.config import NUM_CLASSES
 from gan_core.metrics.classifier import per_class_accuracy
-from gan_core.metrics.distances import eval_mode
+from gan_core.modes import eval_mode
 
 # A digit counts as covered when at least 1% of the samples are classified as it: a tenth of its
 # share under a uniform generator, while the classifier's ~1% of errors, spread over nine other

@@ -19,7 +19,8 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from gan_core.config import ExperimentConfig
 from gan_core.data.masks import boxes_for, crop_patch, cut_hole, hole_mask
-from gan_core.uncertainty import MAX_SAMPLES, evaluation_mode, uncertainty_maps
+from gan_core.modes import eval_mode
+from gan_core.uncertainty import MAX_SAMPLES, uncertainty_maps
 
 MAX_PSNR = 100.0  # dB for a perfect patch (MSE 0): keeps the metric finite for trackers and averages
 SSIM_WINDOW = 11  # the standard Gaussian window (sigma 1.5), shrunk for holes smaller than it
@@ -87,7 +88,7 @@ def evaluate_inpainting(
     boxes_cpu = boxes.cpu()
     mean_patch = crop_patch(torch.stack(means), boxes_cpu, size)
     std_patch = crop_patch(torch.stack(stds), boxes_cpu, size)
-    with evaluation_mode(inpainter), torch.no_grad():
+    with eval_mode(inpainter), torch.no_grad():
         cond_patch = inpainter.condition(holed, boxes).clamp(0, 1).cpu()
 
     truth, holed = truth.cpu(), holed.cpu()
