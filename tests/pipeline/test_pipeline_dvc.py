@@ -49,7 +49,7 @@ def test_dvc_reports_metrics_plots_and_clean_status(first_run: str, tiny_project
     assert "test_accuracy" in files["outputs/classifier/metrics.json"]["data"]
     plots = run([sys.executable, "-m", "dvc", "plots", "show", "--json"], tiny_project, project_env)
     names = set(json.loads(plots.stdout)["data"])
-    assert "dvc.yaml::mnist_gan losses" in names and "outputs/sic_inpaint/samples/latest.png" in names
+    assert "mnist_gan losses" in names and "outputs/sic_inpaint/samples/latest.png" in names
     status = run([sys.executable, "-m", "dvc", "status", "--json"], tiny_project, project_env)
     assert json.loads(status.stdout) == {}
 
