@@ -97,7 +97,7 @@ def run_variant(name: str, experiment: str, overrides: list[str], prepared: Path
     history = result.history
     return {
         "bench": "results", "variant": name, "experiment": experiment, "overrides": overrides,
-        "family": cfg.model.family, "mode_seeking_weight": cfg.train.mode_seeking_weight,
+        "family": cfg.model.family, "mode_seeking_weight": cfg.train.mode_seeking_weight, "l1_weight": cfg.train.l1_weight,
         "epochs": cfg.train.epochs, "batches_per_epoch": cfg.train.batches_per_epoch, "batch_size": cfg.train.batch_size,
         "images_seen": int(history[-1]["step"]) * cfg.train.batch_size,
         "seconds_per_epoch": round(sum(row["epoch_seconds"] for row in history) / len(history), 1),
