@@ -46,7 +46,7 @@ run: $(STAMP)
 	$(PY) -m flows.run_all $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
 
 bench: $(STAMP)
-	$(PY) -m bench.run_all $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
+	$(PY) -m bench.run_all
 
 deploy: $(STAMP)
 	$(PY) -m flows.deploy

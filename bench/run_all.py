@@ -38,7 +38,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/bench.json")
     parser.add_argument("--only", default="", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
-    parser.add_argument("--mirror", default="", help="unused by the benchmarks themselves (they make their own data)")
     args = parser.parse_args()
     selected = [name for name in BENCHMARKS if not args.only or name in args.only.split(",")]
     lines: list[dict] = [{"bench": "machine", **machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}]
