@@ -48,6 +48,12 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run_all
 
+# Serve a registered model's champion, following the alias: make serve MODEL=mnist-cgan PORT=5055
+MODEL ?= mnist-cgan
+PORT ?= 5055
+serve: $(STAMP)
+	$(PY) -m gan_core.serving --model $(MODEL) --port $(PORT)
+
 deploy: $(STAMP)
 	$(PY) -m flows.deploy
 
