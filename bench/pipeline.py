@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-RUN_RECORD = Path("outputs/run_all.json")  # written by flows.run_all at the end of `make run`
+from flows.run_all import RUN_RECORD  # written at the end of `make run`
+
 
 
 def main() -> None:

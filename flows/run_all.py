@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from prefect import flow, task
@@ -22,6 +23,8 @@ from flows.cli import params_or_exit
 from flows.prepare import fetch
 from gan_core import tracking
 from gan_core.config import load_params
+
+RUN_RECORD = Path("outputs/run_all.json")  # the last run's wall time, for bench.pipeline
 
 
 def prefect_api_url() -> str:
@@ -91,8 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     params_or_exit(args.params)
+    started = time.perf_counter()
     champions = pipeline_flow(args.mirror, args.params)
-    report(champions, Path(args.params).resolve().parent)
+    root = Path(args.params).resolve().parent
+    report(champions, root)
+    record = {"seconds": round(time.perf_counter() - started, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "cpu_cores": os.cpu_count()}
+    (root / RUN_RECORD).parent.mkdir(parents=True, exist_ok=True)
+    (root / RUN_RECORD).write_text(json.dumps(record) + "\n")  # bench.pipeline quotes it
+    print(f"make run: {record['seconds']:.0f} s")
     return 0
 
 

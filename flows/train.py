@@ -9,6 +9,7 @@ first, so a bad value ends with its message and exit code 2 before Ray or MLflow
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 from dataclasses import dataclass
 from functools import partial
@@ -17,16 +18,17 @@ from pathlib import Path
 import torch
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
 from flows.classifier import CLASSIFIER_DIR
 from flows.cli import params_or_exit
 from flows.reporting import loss_curve_figure, publish_artifacts, write_metrics_json
+import gan_core
 from gan_core import tracking
 from gan_core.checkpoint import export_generator
 from gan_core.config import EXPERIMENTS, ExperimentConfig, Params, config_hash, flatten, load_params
 from gan_core.data.masks import cut_hole, fixed_boxes
-from gan_core.data.datasets import ImageData, load_eval_data, load_train_data
+from gan_core.data.datasets import ImageData, load_eval_data, load_train_data, prepared_name
+from gan_core.data.prepare import prepared_path
 from gan_core.distributed import fit_distributed
 from gan_core.inpaint import inpaint_image
 from gan_core.metrics.evaluate import EvalResult, evaluate_generator, make_evaluator, quality_metric
@@ -72,7 +74,7 @@ def fit(experiment: str, params: Params, train_data: ImageData, eval_data: Image
         classifier_path: Path | None, out_dir: Path, run_name: str) -> TrainResult:
     """The Ray Train job; rank 0 scores the EMA generator every eval.every epochs."""
     cfg = params.experiment(experiment)
-    shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run: the loop would resume from an old checkpoint.pt
+    shutil.rmtree(out_dir, ignore_errors=True)  # rebuilt from the Ray run (resumed by name), never from a stale checkpoint
     evaluate_factory = partial(make_evaluator, cfg, eval_data, classifier_path, seed=EVAL_SEED)
     return fit_distributed(experiment, cfg, params.ray, train_data, out_dir,
                            evaluate_factory=evaluate_factory, run_name=run_name)
@@ -85,6 +87,17 @@ def evaluate(cfg: ExperimentConfig, result: TrainResult, eval_data: ImageData, c
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return evaluate_generator(cfg, result.generator_ema.to(device), eval_data, classifier=classifier,
                               n=cfg.eval.n_samples, seed=EVAL_SEED, device=device)
+
+
+def ray_run_name(experiment: str, cfg: ExperimentConfig, prepared_dir: Path) -> str:
+    """Same config, code and data -> the same Ray run, so an interrupted `dvc repro` resumes it
+    from its last checkpoint (and rerunning a finished one returns its model); any change starts fresh."""
+    digest = hashlib.sha256(config_hash(cfg).encode())
+    for source in sorted(Path(gan_core.__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    data = prepared_path(prepared_dir, prepared_name(cfg)).stat()
+    digest.update(f"{data.st_size}:{data.st_mtime_ns}".encode())
+    return f"{experiment}-{digest.hexdigest()[:12]}"
 
 
 def _final_metrics(result: TrainResult, evaluation: EvalResult) -> dict[str, float]:
@@ -154,7 +167,7 @@ def train_flow(experiment: str, overrides: list[str] | None = None, params_path:
     params = load_params(path, overrides)  # deployments come here directly: validate again
     cfg = params.experiment(experiment)
     root, prepared_dir, out_dir = project_paths(path, params, experiment)
-    run_name = f"{experiment}-{flow_run.id[:8]}"  # fresh per flow run; a retry of this run resumes it
+    run_name = ray_run_name(experiment, cfg, prepared_dir)
     classifier_path = root / CLASSIFIER_DIR / "classifier.pt"
     classifier_path = classifier_path if classifier_path.is_file() else None
 
