@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     cfg = load_params().experiment(args.experiment)
+    # The textbook update has no mode-seeking term and one D step: compare the same update.
+    cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"mode_seeking_weight": 0.0, "d_steps": 1})})
     n = args.batches * cfg.train.batch_size
     data = torch.randint(0, 256, (n, cfg.channels, cfg.image_size, cfg.image_size), dtype=torch.uint8)
     plain_loop(cfg, data, 5), our_loop(cfg, data, 5)  # warm-up: allocator, first-call kernels
