@@ -30,6 +30,11 @@ def main() -> None:
         print(json.dumps(result))
         return
     dvc = [str(Path(sys.executable).with_name("dvc"))]
+    status = subprocess.run([*dvc, "status", "--json"], capture_output=True, text=True)
+    if status.returncode != 0 or json.loads(status.stdout or "{}"):
+        result["skipped"] = "the pipeline is not up to date (`dvc status`): run `make run` first, so `dvc repro` is a no-op"
+        print(json.dumps(result))
+        return
     times, output = [], ""
     for _ in range(args.repeats):
         started = time.perf_counter()

@@ -26,6 +26,20 @@ BENCHMARKS = {
 }
 
 
+def json_objects(text: str) -> list[dict]:
+    """Every top-level JSON object a benchmark printed (one per line, or pretty-printed)."""
+    decoder, found, index = json.JSONDecoder(), [], text.find("{")
+    while index != -1:
+        try:
+            obj, end = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            end = index + 1
+        else:
+            found.append(obj)
+        index = text.find("{", end)
+    return found
+
+
 def machine() -> dict:
     import torch
 
@@ -45,7 +59,7 @@ def main() -> int:
         print(f"== {name}", file=sys.stderr, flush=True)
         started = time.perf_counter()
         child = subprocess.run([sys.executable, *BENCHMARKS[name]], capture_output=True, text=True)
-        found = [json.loads(line) for line in child.stdout.splitlines() if line.startswith("{")]
+        found = json_objects(child.stdout)
         if child.returncode != 0 or not found:
             found = [{"bench": name, "error": (child.stderr or child.stdout).strip().splitlines()[-5:]}]
         for item in found:
