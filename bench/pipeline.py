@@ -47,7 +47,11 @@ def main() -> None:
         up_to_date="up to date" in output,
     )
     if RUN_RECORD.is_file():
-        result["make_run"] = json.loads(RUN_RECORD.read_text())
+        runs = [json.loads(line) for line in RUN_RECORD.read_text().splitlines() if line.strip()]
+        full = [run for run in runs if run.get("stages_run")]
+        noop = [run for run in runs if run.get("stages_run") == 0]
+        result["make_run_last_with_stages"] = full[-1] if full else None
+        result["make_run_last_noop"] = noop[-1] if noop else None
     print(json.dumps(result))
 
 

@@ -24,7 +24,7 @@ from flows.prepare import fetch
 from gan_core import tracking
 from gan_core.config import load_params
 
-RUN_RECORD = Path("outputs/run_all.json")  # the last run's wall time, for bench.pipeline
+RUN_RECORD = Path("outputs/run_history.jsonl")  # one line per `make run`: wall time, stages that ran
 
 
 def prefect_api_url() -> str:
@@ -94,16 +94,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     params_or_exit(args.params)
+    root = Path(args.params).resolve().parent
+    lock_before = _stage_locks(root)
     started = time.perf_counter()
     champions = pipeline_flow(args.mirror, args.params)
-    root = Path(args.params).resolve().parent
     report(champions, root)
+    lock_after = _stage_locks(root)
     record = {"seconds": round(time.perf_counter() - started, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+              "stages_run": sum(lock_after[name] != lock_before.get(name) for name in lock_after),
               "cpu_cores": os.cpu_count()}
     (root / RUN_RECORD).parent.mkdir(parents=True, exist_ok=True)
-    (root / RUN_RECORD).write_text(json.dumps(record) + "\n")  # bench.pipeline quotes it
-    print(f"make run: {record['seconds']:.0f} s")
+    with (root / RUN_RECORD).open("a") as history:  # bench.pipeline quotes the latest full and no-op runs
+        history.write(json.dumps(record) + "\n")
+    print(f"make run: {record['seconds']:.0f} s, {record['stages_run']} stage(s) ran")
     return 0
+
+
+def _stage_locks(root: Path) -> dict[str, object]:
+    """Each stage's entry in dvc.lock: an entry that changes is a stage that ran."""
+    import yaml
+
+    lock = root / "dvc.lock"
+    return (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.is_file() else {}
 
 
 if __name__ == "__main__":
