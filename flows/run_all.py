@@ -23,6 +23,7 @@ from flows.cli import params_or_exit
 from flows.prepare import fetch
 from gan_core import tracking
 from gan_core.config import load_params
+from gan_core.data.fetch import format_counts
 
 RUN_RECORD = Path("outputs/run_history.jsonl")  # one line per `make run`: wall time, stages that ran
 
@@ -68,15 +69,15 @@ def reproduce(root: Path) -> None:
 
 
 @flow(name="pipeline", log_prints=True)
-def pipeline_flow(mirror: str | None = None, params_path: str = "params.yaml") -> dict[str, tracking.Champion]:
-    """Fetch + version the data, reproduce every stage, and return each registered model's champion."""
+def pipeline_flow(mirror: str | None = None, params_path: str = "params.yaml") -> tuple[dict[str, int], dict[str, tracking.Champion]]:
+    """Fetch + version the data, reproduce every stage; return the data counts and each model's champion."""
     path = Path(params_path).resolve()
     params = load_params(path)
     root = path.parent
-    fetch(str(root / params.data.root), mirror or params.data.mirror or None)
+    counts = fetch(str(root / params.data.root), mirror or params.data.mirror or None)
     version_data(root, params.data.root)
     reproduce(root)
-    return tracking.champions(tracking.tracking_uri(params.tracking, root))
+    return counts, tracking.champions(tracking.tracking_uri(params.tracking, root))
 
 
 def report(champions: dict[str, tracking.Champion], root: Path) -> None:
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.params).resolve().parent
     lock_before = _stage_locks(root)
     started = time.perf_counter()
-    champions = pipeline_flow(args.mirror, args.params)
+    counts, champions = pipeline_flow(args.mirror, args.params)
+    print(f"data: {format_counts(counts)}")
     report(champions, root)
     lock_after = _stage_locks(root)
     record = {"seconds": round(time.perf_counter() - started, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
