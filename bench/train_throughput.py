@@ -15,23 +15,14 @@ import platform
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from gan_core.config import load_params
+from gan_core.data.datasets import ImageData
 from gan_core.models import build_discriminator, build_generator
 from gan_core.train import train
-
-
-@dataclass
-class Images:
-    images: torch.Tensor
-    labels: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return len(self.images)
 
 
 def plain_loop(cfg, data: torch.Tensor, batches: int) -> float:
@@ -65,7 +56,7 @@ def our_loop(cfg, data: torch.Tensor, batches: int) -> float:
     """Images/s of gan_core.train.train over one epoch of `batches` batches (epoch time as it reports it)."""
     cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": 1, "batches_per_epoch": batches})})
     with tempfile.TemporaryDirectory() as out:
-        result = train("bench", cfg, Images(data), out, progress=False)
+        result = train("bench", cfg, ImageData(data), out, progress=False)
     return result.final_metrics["images_per_sec"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 
 import pytest
 import torch
@@ -11,16 +10,8 @@ from torch import nn
 
 from gan_core.checkpoint import CHECKPOINT_NAME, PREVIOUS_NAME, CheckpointError, load_generator, read_checkpoint
 from gan_core.config import ExperimentConfig, HoleConfig, ModelConfig, TrainConfig
+from gan_core.data.datasets import ImageData
 from gan_core.train import epoch_order, train, update_ema
-
-
-@dataclass
-class Data:
-    images: torch.Tensor
-    labels: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return len(self.images)
 
 
 def tiny(task: str = "gan", family: str = "dcgan", **train_overrides) -> ExperimentConfig:
@@ -30,13 +21,13 @@ def tiny(task: str = "gan", family: str = "dcgan", **train_overrides) -> Experim
                             model=ModelConfig(family=family, nz=8, ngf=8, ndf=8), train=TrainConfig(**train_cfg))
 
 
-def digits(n: int = 64, seed: int = 0) -> Data:
+def digits(n: int = 64, seed: int = 0) -> ImageData:
     generator = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, 10, (n,), generator=generator)
     images = torch.zeros(n, 1, 28, 28, dtype=torch.uint8)
     for i, label in enumerate(labels):  # a bright bar whose position encodes the digit
         images[i, 0, 2 + 2 * label: 4 + 2 * label, 4:24] = 255
-    return Data(images, labels)
+    return ImageData(images, labels)
 
 
 def states_equal(a: dict, b: dict) -> bool:
