@@ -26,7 +26,7 @@ from gan_core.config import NUM_CLASSES, ExperimentConfig
 from gan_core.metrics.classifier import LeNet, load_classifier, predict_labels
 from gan_core.metrics.distances import fid_kid
 from gan_core.modes import eval_mode
-from gan_core.metrics.generative import balanced_labels, class_accuracy, mode_coverage, sample_images
+from gan_core.metrics.generative import balanced_labels, labelled_accuracy, mode_coverage, sample_images
 from gan_core.metrics.inception import MetricResult, inception_fid_kid
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _mnist_metrics(
     with eval_mode(classifier):
         metrics = fid_kid(classifier.features, _real_subset(real, n, seed), fake, seed=seed, device=device)
     if conditional:
-        metrics |= class_accuracy(classifier, generator, n_per_class, seed, device)
+        metrics |= labelled_accuracy(classifier, fake, labels)  # the same samples, not drawn again
     else:
         metrics |= mode_coverage(predict_labels(classifier, fake))
     return MetricResult(metrics=metrics)

@@ -51,7 +51,11 @@ def class_accuracy(
 ) -> dict[str, float]:
     """Ask the cGAN for each digit; the fraction the classifier reads back as asked, overall and per digit."""
     labels = balanced_labels(n_per_class)
-    images = sample_images(generator, len(labels), seed, device, labels=labels)
+    return labelled_accuracy(classifier, sample_images(generator, len(labels), seed, device, labels=labels), labels)
+
+
+def labelled_accuracy(classifier: nn.Module, images: Tensor, labels: Tensor) -> dict[str, float]:
+    """Class accuracy of images generated for `labels`: overall and per digit."""
     per_class = per_class_accuracy(classifier, images, labels)
     metrics = {"class_accuracy": sum(per_class.values()) / len(per_class)}
     metrics |= {f"class_accuracy_{digit}": value for digit, value in per_class.items()}
